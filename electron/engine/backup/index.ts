@@ -1,0 +1,3 @@
+// Public surface of the backup module.
+export { backup, normalizeTargets } from './archiver';
+export type { BackupOptions, BackupProgress, BackupResult, SourceError } from './types';
