@@ -46,6 +46,28 @@ export default tseslint.config(
     },
   },
   {
+    files: ['electron/headless/**/*.ts', 'electron/main/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: ['**/engine/*/**', '**/engine/*', '!**/engine/index'], message: 'Use the engine only through electron/engine/index.ts.' },
+          { group: ['**/renderer/**'], message: 'The shell talks to the UI through shared/api, not by importing it.' },
+        ],
+      }],
+    },
+  },
+  {
+    files: ['electron/preload/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: nodeBuiltins, message: 'The preload script is sandboxed: no Node built-ins.' },
+          { group: ['**/engine/**', '**/renderer/**', '**/headless/**', '**/main/**'], message: 'The preload imports shared/ types and electron only.' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
     rules: {
       'no-restricted-imports': ['error', {

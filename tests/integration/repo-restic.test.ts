@@ -1,11 +1,12 @@
 // Interop of the repository format pieces with restic 0.14: keys, config, index, packs, unpacked files.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { isMamoriError, ErrorCode } from '../../shared/errors';
 import { Repository } from '../../electron/engine/repo';
+import { encrypt, type MasterKey } from '../../electron/engine/repo/crypto';
 import { LocalBackend } from '../../electron/engine/storage';
 import { needTool } from '../helpers/tools';
 import { restic, resticOk, tempDir, TEST_KDF } from '../helpers/restic';
@@ -111,6 +112,19 @@ test('clear errors: wrong password, not a repository, unknown version, existing 
   await assert.rejects(Repository.open(new LocalBackend(dir), PW), (e) => isMamoriError(e, ErrorCode.NotARepository) && e.message.includes(dir));
   await assert.rejects(Repository.open(new LocalBackend(join(dir, 'absent')), PW), (e) => isMamoriError(e) && e.message.includes('absent'));
   await assert.rejects(Repository.init(new LocalBackend(repoDir), PW, { kdf: TEST_KDF }), (e) => isMamoriError(e, ErrorCode.RepositoryExists));
+});
+
+test('a repository of an unknown format version is refused with a clear error', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const repoDir = join(dir, 'repo');
+  const repo = await Repository.init(new LocalBackend(repoDir), PW, { kdf: TEST_KDF });
+  // Rewrite the config as a future restic might: same key, version 3.
+  const key = (repo as unknown as { key: MasterKey }).key;
+  const cfg = { version: 3, id: repo.config.id, chunker_polynomial: repo.config.chunkerPolynomial };
+  rmSync(join(repoDir, 'config'), { force: true });
+  writeFileSync(join(repoDir, 'config'), encrypt(key, Buffer.from(JSON.stringify(cfg))));
+  await assert.rejects(Repository.open(new LocalBackend(repoDir), PW), (e) => isMamoriError(e, ErrorCode.UnsupportedVersion) && /version 3/.test(e.message));
 });
 
 function writeTemp(dir: string, content: string): string {

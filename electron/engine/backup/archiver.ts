@@ -9,7 +9,7 @@ import { lstat, open, readdir } from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ErrorCode, MamoriError } from '../../../shared/errors';
-import { Chunker } from '../chunker';
+import { createChunker, type Chunker } from '../chunker';
 import { systemClock, type Clock } from '../ports/clock';
 import { formatGoTime, parseGoTime, Repository, type ID, type Snapshot, type SnapshotWithId, type TreeNode } from '../repo';
 import { nodeFromPath } from './fsnode';
@@ -69,7 +69,7 @@ class Run {
   private readonly block = Buffer.allocUnsafe(READ_BLOCK);
 
   constructor(readonly repo: Repository, readonly opts: BackupOptions) {
-    this.chunker = new Chunker(repo.config.chunkerPolynomial);
+    this.chunker = createChunker(repo.config.chunkerPolynomial);
   }
 
   report(currentPath?: string): void {

@@ -7,8 +7,13 @@
 // Why it looks like this: the 53-bit digest (61 bits mid-update) is kept as two 32-bit halves and the
 // tables as 32-bit typed arrays, so the per-byte loop is pure 32-bit integer math that V8 compiles to
 // machine words (BigInt would allocate on every byte). Like restic, the first 512 KiB - 64 bytes of a
-// chunk are never hashed: no cut can fall there and the window only needs the last 64 of them.
-import { computeTables, parsePolynomial, WINDOW_SIZE } from './polynomial';
+// chunk are passed over unhashed: no cut can fall there, and from the first possible cut on the
+// digest only depends on the 64 bytes before it.
+//
+// Chunker is the plain-JS implementation; WasmChunker (hash loop in wasm.ts) gives the same cuts about
+// twice as fast, and createChunker / chunkStream pick it whenever WebAssembly runs.
+import { computeTables, parsePolynomial, polyMod, WINDOW_SIZE } from './polynomial';
+import { wasmKernel, type WasmKernel } from './wasm';
 
 export const MIN_SIZE = 512 * 1024;
 export const MAX_SIZE = 8 * 1024 * 1024;
@@ -16,29 +21,48 @@ export const MAX_SIZE = 8 * 1024 * 1024;
 const SPLIT_MASK = (1 << 20) - 1;
 
 /**
- * Each table holds entry b as [hi, lo] at [2b, 2b+1]: both halves share a cache line and one bounds
- * check. Int32Array rather than Uint32Array: the bits are the same, but values >= 2^31 read from a
- * Uint32Array leave V8's int32 fast path in the hot loop (measured: erratic, up to 35% slower).
+ * The tables in use, as module-level constants. V8 compiles reads of a constant typed array with its
+ * address and length folded into the code; the same reads through `this` or a closure reload them on
+ * every byte, which measured 20-40% slower here. A process may chunk for several repositories (each
+ * has its own polynomial), so each Chunker installs its polynomial's tables when they are not the
+ * active ones: a 4 KiB copy per next() call at worst, negligible next to hashing the call's bytes.
+ *
+ * Layout of ACTIVE: outHi | outLo | modHi | modLo, 256 entries each; hi = bits 32..63 of the 64-bit
+ * entry, lo = bits 0..31 (an Int32Array of the same bits measured no faster).
+ *
+ * outHi/outLo are not restic's out table but out[b] * x^8 mod f. restic removes the leaving byte
+ * before the shift: d' = ((d ^ out[o]) * x^8 + b) mod f. The hash is linear and every value is fully
+ * reduced, so that equals ((d * x^8 + b) mod f) ^ (out[o] * x^8 mod f): the same digest, bit for bit,
+ * but the reduction index (top 8 bits of d) no longer waits for the out lookup, which shortens the
+ * per-byte dependency chain.
  */
-interface PairTables {
-  out: Int32Array;
-  mod: Int32Array;
-}
+const ACTIVE = new Uint32Array(1024);
+const OUT_HI = ACTIVE.subarray(0, 256);
+const OUT_LO = ACTIVE.subarray(256, 512);
+const MOD_HI = ACTIVE.subarray(512, 768);
+const MOD_LO = ACTIVE.subarray(768, 1024);
+let activeTables: Uint32Array | null = null;
 
-// Tables cost ~16k BigInt mod steps; a backup builds one Chunker per file, so share them.
-const tableCache = new Map<string, PairTables>();
+// Computing tables costs ~16k BigInt mod steps; a backup builds one Chunker per file, so share them.
+const tableCache = new Map<string, Uint32Array>();
 
-function tablesFor(polynomialHex: string): PairTables {
+/**
+ * Table set of one polynomial: outHi | outLo | modHi | modLo (see ACTIVE). Internal to this folder
+ * (the WebAssembly variant derives its own layout from it).
+ */
+export function tablesFor(polynomialHex: string): Uint32Array {
   const key = polynomialHex.toLowerCase();
   let t = tableCache.get(key);
   if (!t) {
-    const { out, mod } = computeTables(parsePolynomial(polynomialHex));
-    t = { out: new Int32Array(512), mod: new Int32Array(512) };
+    const f = parsePolynomial(polynomialHex);
+    const { out, mod } = computeTables(f);
+    t = new Uint32Array(1024);
     for (let b = 0; b < 256; b++) {
-      t.out[2 * b] = Number(out[b] >> 32n);
-      t.out[2 * b + 1] = Number(out[b] & 0xffffffffn);
-      t.mod[2 * b] = Number(mod[b] >> 32n);
-      t.mod[2 * b + 1] = Number(mod[b] & 0xffffffffn);
+      const out8 = polyMod(out[b] << 8n, f);
+      t[b] = Number(out8 >> 32n);
+      t[256 + b] = Number(out8 & 0xffffffffn);
+      t[512 + b] = Number(mod[b] >> 32n);
+      t[768 + b] = Number(mod[b] & 0xffffffffn);
     }
     tableCache.set(key, t);
   }
@@ -46,26 +70,23 @@ function tablesFor(polynomialHex: string): PairTables {
 }
 
 export class Chunker {
-  private readonly out: Int32Array;
-  private readonly mod: Int32Array;
+  protected readonly tables: Uint32Array;
   /**
-   * The last 64 bytes slid into the hash, oldest first (restic keeps a ring buffer; the order here
-   * lets the hot loop read the outgoing byte straight from the caller's buffer at i - 64 once 64
-   * bytes of it have been hashed, and only this copy is consulted for the first 64).
+   * The last 64 bytes slid into the hash, oldest first (restic keeps a ring buffer; this order lets
+   * the hot loop read the leaving byte straight from the caller's buffer at i - 64 once 64 bytes of
+   * this call have been hashed; only the first 64 need this copy).
    */
-  private readonly win = new Uint8Array(WINDOW_SIZE);
+  protected readonly win = new Uint8Array(WINDOW_SIZE);
   /** Digest, bits 32..52 and 0..31. */
-  private hi = 0;
-  private lo = 0;
+  protected hi = 0;
+  protected lo = 0;
   /** Bytes already in the current chunk. */
   private count = 0;
   /** Bytes still to pass unhashed at the start of the current chunk. */
   private pre = 0;
 
   constructor(polynomialHex: string) {
-    const t = tablesFor(polynomialHex);
-    this.out = t.out;
-    this.mod = t.mod;
+    this.tables = tablesFor(polynomialHex);
     this.reset();
   }
 
@@ -104,9 +125,25 @@ export class Chunker {
     const base = i - this.count;
     // The byte that reaches MAX_SIZE is a forced cut: never scan past it.
     const stop = Math.min(end, base + MAX_SIZE);
-    // A zero mask only cuts once the chunk has MIN_SIZE bytes (i is already past the byte here).
-    const minEnd = base + MIN_SIZE;
-    const out = this.out, mod = this.mod, win = this.win;
+    const cut = this.scan(buf, i, stop, base + MIN_SIZE);
+    if (cut >= 0 || stop - base >= MAX_SIZE) {
+      this.reset();
+      return cut >= 0 ? cut : stop;
+    }
+    this.count = stop - base;
+    return -1;
+  }
+
+  /**
+   * Hashes buf[i, stop) (stop > i). Returns the index just after the first byte where the digest
+   * matches and the chunk has reached minEnd, or -1 after saving window and digest for the next call.
+   */
+  protected scan(buf: Uint8Array, i: number, stop: number, minEnd: number): number {
+    if (activeTables !== this.tables) {
+      ACTIVE.set(this.tables);
+      activeTables = this.tables;
+    }
+    const win = this.win;
     const hashStart = i;
     let hi = this.hi, lo = this.lo;
 
@@ -114,38 +151,22 @@ export class Chunker {
     // The two loops are the same update written twice, because a call per byte would cost more.
     const p1 = Math.min(stop, hashStart + WINDOW_SIZE);
     while (i < p1) {
-      const b = buf[i];
-      const o = win[i - hashStart] << 1;
-      hi ^= out[o];
-      lo ^= out[o + 1];
+      const o = win[i - hashStart];
       // Bits 45..52 of the digest pick the entry that reduces the 8 bits about to overflow x^53.
-      const m = (hi >>> 13) << 1;
-      hi = ((hi << 8) | (lo >>> 24)) ^ mod[m];
-      lo = ((lo << 8) | b) ^ mod[m + 1];
+      const m = hi >>> 13;
+      hi = ((hi << 8) | (lo >>> 24)) ^ OUT_HI[o] ^ MOD_HI[m];
+      lo = ((lo << 8) | buf[i]) ^ OUT_LO[o] ^ MOD_LO[m];
       i++;
-      if ((lo & SPLIT_MASK) === 0 && i >= minEnd) {
-        this.reset();
-        return i;
-      }
+      if ((lo & SPLIT_MASK) === 0 && i >= minEnd) return i;
     }
     // Phase 2: the outgoing byte is 64 bytes back in the caller's buffer.
     while (i < stop) {
-      const b = buf[i];
-      const o = buf[i - WINDOW_SIZE] << 1;
-      hi ^= out[o];
-      lo ^= out[o + 1];
-      const m = (hi >>> 13) << 1;
-      hi = ((hi << 8) | (lo >>> 24)) ^ mod[m];
-      lo = ((lo << 8) | b) ^ mod[m + 1];
+      const o = buf[i - WINDOW_SIZE];
+      const m = hi >>> 13;
+      hi = ((hi << 8) | (lo >>> 24)) ^ OUT_HI[o] ^ MOD_HI[m];
+      lo = ((lo << 8) | buf[i]) ^ OUT_LO[o] ^ MOD_LO[m];
       i++;
-      if ((lo & SPLIT_MASK) === 0 && i >= minEnd) {
-        this.reset();
-        return i;
-      }
-    }
-    if (i - base >= MAX_SIZE) {
-      this.reset();
-      return i;
+      if ((lo & SPLIT_MASK) === 0 && i >= minEnd) return i;
     }
 
     const hashed = i - hashStart;
@@ -157,16 +178,42 @@ export class Chunker {
     }
     this.hi = hi;
     this.lo = lo;
-    this.count = i - base;
     return -1;
   }
+}
+
+/** Same API and cut points as Chunker; hashes in WebAssembly (see wasm.ts), about twice as fast. */
+export class WasmChunker extends Chunker {
+  private readonly kernel: WasmKernel;
+
+  constructor(polynomialHex: string) {
+    super(polynomialHex);
+    const k = wasmKernel();
+    if (!k) throw new Error('WebAssembly is not available in this process: use Chunker');
+    this.kernel = k;
+  }
+
+  protected override scan(buf: Uint8Array, i: number, stop: number, minEnd: number): number {
+    const k = this.kernel;
+    const cut = k.scan(this.tables, this.win, this.hi, this.lo, buf, i, stop, minEnd);
+    if (cut < 0) {
+      this.hi = k.hi;
+      this.lo = k.lo;
+    }
+    return cut;
+  }
+}
+
+/** The fastest chunker that runs here: WebAssembly, or plain JS where WebAssembly is unavailable. */
+export function createChunker(polynomialHex: string): Chunker {
+  return wasmKernel() ? new WasmChunker(polynomialHex) : new Chunker(polynomialHex);
 }
 
 /** Convenience: split a stream of buffers (e.g. fs.createReadStream) into chunks; each yielded
     Buffer is one whole chunk (a copy the caller may keep). Memory: at most one chunk (<= 8 MiB) plus
     one input buffer. An empty stream yields nothing. */
 export async function* chunkStream(source: AsyncIterable<Uint8Array>, polynomialHex: string): AsyncGenerator<Buffer> {
-  const chunker = new Chunker(polynomialHex);
+  const chunker = createChunker(polynomialHex);
   // Pieces of the current chunk are copied here rather than kept as views, because a source may
   // reuse its buffers; it grows on demand so small files never pay for 8 MiB.
   let acc = Buffer.allocUnsafeSlow(0);

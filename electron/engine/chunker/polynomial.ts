@@ -99,6 +99,7 @@ export function parsePolynomial(hex: string): bigint {
   }
   const f = BigInt('0x' + hex);
   const d = degree(f);
+  if (f === 0n) throw new Error(`invalid chunker polynomial ${hex}: it is zero, restic requires degree ${POLYNOMIAL_DEGREE}`);
   if (d !== POLYNOMIAL_DEGREE) {
     throw new Error(`invalid chunker polynomial ${hex}: degree is ${d}, restic requires ${POLYNOMIAL_DEGREE}`);
   }

@@ -267,8 +267,8 @@ function jsonSafeAscii(c: number): boolean {
 /**
  * Go encoding/json output for a string, quotes included (Go 1.19 json.Marshal): `< > &` and
  * U+2028/U+2029 as \u escapes, control characters as \u00XX except \n \r \t, invalid UTF-8 as
- * \ufffd (one per invalid byte, as Go does). A JS string is taken as its UTF-8 bytes, so a lone
- * surrogate ends up as \ufffd just like the invalid bytes it would be in Go.
+ * \ufffd (one per invalid byte, as Go does). A JS string is taken as its UTF-8 bytes; a lone
+ * surrogate, which no Go string can hold, becomes a literal U+FFFD there.
  */
 export function goJSONString(s: string | Buffer | Uint8Array): string {
   const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.isBuffer(s) ? s : Buffer.from(s);

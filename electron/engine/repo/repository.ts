@@ -10,7 +10,7 @@ import { systemClock, type Clock } from '../ports/clock';
 import { BackendError, type Backend, type FileType } from '../storage/backend';
 import { zstdCompress, zstdDecompress } from './compress';
 import { CRYPTO_OVERHEAD, decrypt, encrypt, MacError, newMasterKey, type MasterKey } from './crypto';
-import { formatGoTime } from './gotime';
+import { formatGoTime, parseGoTime } from './gotime';
 import { decodeIndex, encodeIndex, packedBlobs, type IndexPack } from './index-file';
 import { createKeyFile, DEFAULT_KDF, openKeyFile, parseKeyFile, type KdfParams } from './keyfile';
 import { acquireLock, type Lock, type LockStore } from './lock';
@@ -586,9 +586,11 @@ export function sortSnapshots<T extends Snapshot & { id: ID }>(list: T[]): T[] {
 }
 
 function snapshotTimeNs(s: Snapshot): bigint {
-  const ms = Date.parse(s.time);
-  const frac = /\.(\d+)/.exec(s.time)?.[1] ?? '';
-  return BigInt(Number.isNaN(ms) ? 0 : ms) * 1_000_000n + BigInt((frac + '000000000').slice(3, 9) || '0');
+  try {
+    return parseGoTime(s.time);
+  } catch {
+    return 0n;
+  }
 }
 
 function sameSet(a: string[], b: string[]): boolean {

@@ -1,4 +1,6 @@
 // What a restore run takes and reports.
+import type { ErrorCode } from '../../../shared/errors';
+
 export interface RestoreOptions {
   /** Folder to restore into; the snapshot's absolute paths are recreated below it (as restic 0.14). */
   target: string;
@@ -23,6 +25,8 @@ export interface RestoreError {
   /** Path inside the snapshot (absolute, as in ls). */
   path: string;
   message: string;
+  /** Machine-readable kind where there is one (UNSAFE_PATH for a refused name or a symlink in the way). */
+  code?: ErrorCode;
 }
 
 export interface RestoreResult {

@@ -106,6 +106,12 @@ export class Context {
     return Repository.open(backend, password);
   }
 
+  /** Loads the index; a damaged index file is not fatal for reading, but the user should know. */
+  async loadIndex(repo: Repository): Promise<void> {
+    const problems = await repo.loadIndex();
+    for (const p of problems) this.out.err(`warning: index ${p.index.slice(0, 8)} cannot be read (${p.error}); run "mamori check"`);
+  }
+
   /** Runs fn under a repository lock; the lock is released even on Ctrl-C (fn sees ctx.signal). */
   locked<T>(repo: Repository, exclusive: boolean, fn: () => Promise<T>): Promise<T> {
     this.throwIfAborted();
