@@ -61,10 +61,12 @@ test('kill -9 during backup: restic check passes, earlier snapshots restore, the
 
   let kills = 0;
   for (const after of [1, 4, 9]) {
-    if (await killDuringBackup(repoDir, src, after)) kills++;
-    // The killed process leaves its lock behind; restic (like Mamori) treats it as stale because that
-    // PID is gone, and `restic unlock` removes it before restic's exclusive check lock.
-    resticOk(repoDir, PW, ['unlock']);
+    const killed = await killDuringBackup(repoDir, src, after);
+    if (killed) kills++;
+    // The killed process leaves its lock behind. Mamori ignores it when locking (its PID is gone), but
+    // restic check wants an exclusive lock: `mamori unlock` (like `restic unlock`) removes it.
+    const removed = await (await Repository.open(new LocalBackend(repoDir), PW)).unlock();
+    if (killed) assert.equal(removed.length, 1, 'the killed backup should have left exactly one stale lock');
     const check = restic(repoDir, PW, ['check']);
     assert.equal(check.status, 0, `after kill at ${after} packs:\n${check.stdout}${check.stderr}`);
   }

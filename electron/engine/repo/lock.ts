@@ -304,3 +304,31 @@ export async function acquireLock(store: LockStore, opts: LockOptions): Promise<
   }
   return new RepoLock(store, me, id, opts.refreshMs ?? DEFAULT_REFRESH_MS, opts.onRefreshError);
 }
+
+/**
+ * `unlock`: removes the locks whose holder is gone (older than 30 minutes, or on this host with a
+ * dead PID), or every lock with removeAll (only when the user knows no other process is running).
+ * Returns the IDs removed.
+ */
+export async function removeStaleLocks(store: LockStore, opts: { clock: Clock; hostname: string; removeAll?: boolean }): Promise<string[]> {
+  const removed: string[] = [];
+  for await (const id of store.listLocks()) {
+    let stale = opts.removeAll === true;
+    if (!stale) {
+      try {
+        const other = decodeLock(await store.loadLock(id));
+        const age = opts.clock.now().getTime() - other.timeMs;
+        stale = age > STALE_LOCK_MS || (other.hostname === opts.hostname && !processAlive(other.pid));
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        // An undecodable lock blocks nobody (it is ignored when locking), but unlock clears it.
+        stale = true;
+      }
+    }
+    if (stale) {
+      await store.removeLock(id);
+      removed.push(id);
+    }
+  }
+  return removed;
+}

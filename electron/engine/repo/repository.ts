@@ -13,7 +13,7 @@ import { CRYPTO_OVERHEAD, decrypt, encrypt, MacError, newMasterKey, type MasterK
 import { formatGoTime, parseGoTime } from './gotime';
 import { decodeIndex, encodeIndex, packedBlobs, type IndexPack } from './index-file';
 import { createKeyFile, DEFAULT_KDF, openKeyFile, parseKeyFile, type KdfParams } from './keyfile';
-import { acquireLock, type Lock, type LockStore } from './lock';
+import { acquireLock, removeStaleLocks, type Lock, type LockStore } from './lock';
 import { MasterIndex } from './master-index';
 import { PackBuilder, parsePackTail, type PackEntry } from './pack';
 import { decodeSnapshot, encodeSnapshot } from './snapshot-json';
@@ -359,6 +359,8 @@ export class Repository implements LockStore {
         const raw = await this.backend.load({ type: 'data', name: loc.pack }, loc.offset, loc.length);
         return this.openBlob(raw, { type, id, uncompressedLength: loc.uncompressedLength });
       } catch (e) {
+        // An unplugged drive or a network drop is not damage: say so instead of blaming the data.
+        if (e instanceof BackendError && (e.kind === 'transient' || e.kind === 'permission')) throw mapBackendError(e, this.location, `pack ${loc.pack}`);
         errors.push(`pack ${loc.pack}: ${e instanceof BackendError && e.kind === 'not-found' ? 'pack file is missing' : (e as Error).message}`);
       }
     }
@@ -481,6 +483,11 @@ export class Repository implements LockStore {
 
   lock(exclusive: boolean): Promise<Lock> {
     return acquireLock(this, { exclusive, clock: this.clock, hostname: this.hostname, username: this.username });
+  }
+
+  /** Removes locks left by processes that are gone (all locks with removeAll). Returns their IDs. */
+  unlock(removeAll = false): Promise<string[]> {
+    return removeStaleLocks(this, { clock: this.clock, hostname: this.hostname, removeAll });
   }
 
   /** Runs fn under a lock; the lock is released whatever happens. */

@@ -12,7 +12,7 @@
 // never push the result into the neighbouring microsecond.
 import { constants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { unixModeFromGoFileMode } from '../backup/fsnode';
+import { unixModeFromGoFileMode } from '../backup';
 import { parseGoTime } from '../repo';
 import type { TreeNode } from '../repo';
 

@@ -9,11 +9,12 @@ import { key } from './commands/key';
 import { ls } from './commands/ls';
 import { restore } from './commands/restore';
 import { snapshots } from './commands/snapshots';
+import { unlock } from './commands/unlock';
 import { Context, type Command } from './context';
 import { EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, isAbortError, reportError, UsageError } from './errors';
 import { Output, type Streams } from './output';
 
-const COMMANDS: Command[] = [init, backup, snapshots, ls, restore, check, key];
+const COMMANDS: Command[] = [init, backup, snapshots, ls, restore, check, key, unlock];
 const EXIT_EPIPE = 141; // 128 + SIGPIPE, what a shell reports for `... | head`
 
 export function globalHelp(): string {
