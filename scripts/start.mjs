@@ -4,10 +4,25 @@
 // then say so plainly and point at what works without it.
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
 function electronBinary() {
+  let dir;
+  try {
+    dir = dirname(require.resolve('electron/package.json'));
+  } catch {
+    return null;
+  }
+  // Electron 45 fetches its binary on first use. Try that once, quietly: without internet access the
+  // download fails, and a stack trace would only hide the plain message below.
+  if (!existsSync(join(dir, 'path.txt'))) {
+    console.log('Mamori: fetching Electron\'s binary (first start only)...');
+    spawnSync(process.execPath, [join(dir, 'install.js')], { stdio: 'ignore', timeout: 120000 });
+    if (!existsSync(join(dir, 'path.txt'))) return null;
+  }
   try {
     const p = require('electron');
     if (typeof p !== 'string') return null;
