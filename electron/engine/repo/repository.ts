@@ -25,6 +25,11 @@ export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
 /** restic flushes an index file after this many blobs so a long backup does not hold them all. */
 const INDEX_FLUSH_BLOBS = 50_000;
 const HEX64 = /^[0-9a-f]{64}$/;
+/**
+ * Packs written in the background while chunking goes on. Two keep the disk or network busy without
+ * holding more than ~2 x 16 MiB of finished packs in memory.
+ */
+const MAX_PACK_UPLOADS = 2;
 
 export interface RepositoryOptions {
   clock?: Clock;
@@ -89,6 +94,9 @@ export class Repository implements LockStore {
   private unindexedBlobs = 0;
   /** Index files already merged into `index`, so loadIndex can be called again cheaply. */
   private readonly loadedIndexes = new Set<ID>();
+  private readonly uploads = new Set<Promise<void>>();
+  /** The first failed background pack write; every later save or flush rethrows it. */
+  private uploadError: unknown;
 
   private constructor(
     readonly backend: Backend,
@@ -289,6 +297,7 @@ export class Repository implements LockStore {
    * shrinks them, so incompressible media costs nothing to restore; trees always compress well.
    */
   async saveBlob(type: BlobType, plaintext: Buffer, knownId?: ID): Promise<SaveBlobResult> {
+    this.throwUploadError();
     const id = knownId ?? sha256hex(plaintext);
     if (this.hasBlob(type, id)) return { id, known: true, storedSize: 0 };
     let body: Buffer = plaintext;
@@ -304,8 +313,24 @@ export class Repository implements LockStore {
     const b = (this.builders[type] ??= new PackBuilder());
     b.add(type, id, stored, ulen);
     this.pending[type].add(id);
-    if (b.size >= this.packSize) await this.writePack(type);
+    if (b.size >= this.packSize) await this.startPack(type);
     return { id, known: false, storedSize: stored.length };
+  }
+
+  private throwUploadError(): void {
+    if (this.uploadError !== undefined) throw this.uploadError;
+  }
+
+  /** Seals the open pack of a type and writes it in the background, waiting while too many are in flight. */
+  private async startPack(type: BlobType): Promise<void> {
+    while (this.uploads.size >= MAX_PACK_UPLOADS) await Promise.race(this.uploads);
+    this.throwUploadError();
+    const tracked: Promise<void> = this.writePack(type)
+      .catch((e: unknown) => {
+        this.uploadError ??= e;
+      })
+      .finally(() => this.uploads.delete(tracked));
+    this.uploads.add(tracked);
   }
 
   private async writePack(type: BlobType): Promise<void> {
@@ -339,8 +364,11 @@ export class Repository implements LockStore {
 
   /** Stores any partly filled packs, then an index naming them. Call before saving a snapshot. */
   async flush(): Promise<void> {
-    await this.writePack('data');
-    await this.writePack('tree');
+    this.throwUploadError();
+    await this.startPack('data');
+    await this.startPack('tree');
+    while (this.uploads.size) await Promise.all(this.uploads);
+    this.throwUploadError();
     await this.writeIndex();
   }
 
