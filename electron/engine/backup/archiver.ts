@@ -5,6 +5,7 @@
 // Files whose size, mtime, ctime and inode match the parent snapshot are not read again.
 // The caller holds the repository lock; nothing is written to the snapshot list until every pack and
 // index it needs is stored.
+import { constants } from 'node:fs';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
@@ -124,7 +125,9 @@ class Run {
     let size = 0;
     let fh;
     try {
-      fh = await open(path, 'r');
+      // O_NOFOLLOW and O_NONBLOCK: a file swapped for a symlink or a FIFO since lstat must neither be
+      // followed out of the source nor block the backup forever.
+      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (e) {
       return this.fail(path, e);
     }
@@ -317,6 +320,9 @@ export async function backup(repo: Repository, opts: BackupOptions & { clock?: C
     } else {
       treeId = await run.saveVirtual(root, Buffer.from('/'), parent?.tree);
     }
+  } catch (e) {
+    await repo.settle();
+    throw e;
   } finally {
     stop.stopped = true;
     await scanning;

@@ -317,6 +317,14 @@ export class Repository implements LockStore {
     return { id, known: false, storedSize: stored.length };
   }
 
+  /**
+   * Waits for every background pack write to end, ignoring their errors. A run that fails or is
+   * cancelled calls this before releasing its lock, so no write outlives the lock that covers it.
+   */
+  async settle(): Promise<void> {
+    while (this.uploads.size) await Promise.all(this.uploads);
+  }
+
   private throwUploadError(): void {
     if (this.uploadError !== undefined) throw this.uploadError;
   }
@@ -364,11 +372,16 @@ export class Repository implements LockStore {
 
   /** Stores any partly filled packs, then an index naming them. Call before saving a snapshot. */
   async flush(): Promise<void> {
-    this.throwUploadError();
-    await this.startPack('data');
-    await this.startPack('tree');
-    while (this.uploads.size) await Promise.all(this.uploads);
-    this.throwUploadError();
+    try {
+      this.throwUploadError();
+      await this.startPack('data');
+      await this.startPack('tree');
+      await this.settle();
+      this.throwUploadError();
+    } catch (e) {
+      await this.settle();
+      throw e;
+    }
     await this.writeIndex();
   }
 
