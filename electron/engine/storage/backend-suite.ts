@@ -187,6 +187,25 @@ export function backendSuite(name: string, make: BackendFactory): void {
       assert.ok((await b.load(h, data.length - 4, 4)).equals(data.subarray(data.length - 4)));
     }));
 
+    test('app files are written, replaced atomically and read back; bad names are refused', () => withBackend(async (b) => {
+      assert.equal(await b.readAppFile('mamori-destination.json'), undefined);
+      try {
+        await b.writeAppFile('mamori-destination.json', Buffer.from('{"v":1}'));
+      } catch (e) {
+        // Protocols without room for app files (restic REST) must say so with a BackendError.
+        assert.ok(e instanceof BackendError, String(e));
+        return;
+      }
+      assert.deepEqual(await b.readAppFile('mamori-destination.json'), Buffer.from('{"v":1}'));
+      await b.writeAppFile('mamori-destination.json', Buffer.from('{"v":2}'));
+      assert.deepEqual(await b.readAppFile('mamori-destination.json'), Buffer.from('{"v":2}'));
+      for (const name of ['../config', 'a/b', '.hidden', '', 'x'.repeat(65)]) {
+        await assert.rejects(b.writeAppFile(name, Buffer.from('x')), BackendError, name);
+      }
+      // App files are invisible to restic's file types.
+      for (const type of ALL_TYPES) assert.deepEqual(await collect(b.list(type)), [], type);
+    }));
+
     test('50 concurrent saves all land', () => withBackend(async (b) => {
       const files = Array.from({ length: 50 }, (_, i) => ({
         h: { type: (i % 5 === 0 ? 'index' : 'data') as FileType, name: randomId() },

@@ -30,6 +30,15 @@ export class BackendError extends Error {
   }
 }
 
+/** Names allowed for files in the app/ folder: no separators, no dot files, nothing that can escape. */
+export const APP_FILE_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export function checkAppFileName(name: string): void {
+  if (!APP_FILE_NAME_RE.test(name) || name.includes('..')) {
+    throw new BackendError('other', `invalid app file name "${name}"`);
+  }
+}
+
 export interface Backend {
   /** Human-readable location, e.g. a path or sftp:user@host:/path; never contains secrets. */
   readonly location: string;
@@ -58,5 +67,15 @@ export interface Backend {
   remove(h: Handle): Promise<void>;
   /** True if the location exists and holds a config file. */
   hasConfig(): Promise<boolean>;
+  /**
+   * Mamori's own small files in the repository's `app/` folder (restic ignores it): the destination
+   * marker with its ID and media facts, so a drive is recognised and its facts survive a reinstall.
+   * Unlike repository files these are replaced atomically. Names match APP_FILE_NAME_RE.
+   * Backends whose protocol has no room for them (restic's REST protocol) throw
+   * BackendError('other') from writeAppFile and return undefined from readAppFile.
+   */
+  writeAppFile(name: string, data: Buffer): Promise<void>;
+  /** The app file's bytes, or undefined if it does not exist. */
+  readAppFile(name: string): Promise<Buffer | undefined>;
   close(): Promise<void>;
 }

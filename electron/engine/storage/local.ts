@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BackendError } from './backend';
+import { BackendError, checkAppFileName } from './backend';
 import type { Backend, BackendErrorKind, FileInfo, FileType, Handle } from './backend';
 
 const ID_RE = /^[0-9a-f]{64}$/;
@@ -373,6 +373,45 @@ export class LocalBackend implements Backend {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') return false;
       throw toBackendError(err, 'checking for a repository', path);
+    }
+  }
+
+  async writeAppFile(name: string, data: Buffer): Promise<void> {
+    checkAppFileName(name);
+    const dir = join(this.location, 'app');
+    const finalPath = join(dir, name);
+    const tmpPath = join(dir, `.${name}-tmp-${randomBytes(8).toString('hex')}`);
+    let current = dir;
+    try {
+      // Not recursive: a missing repository folder means the drive is not there.
+      await fsp.mkdir(dir, { mode: DIR_MODE }).catch((e: unknown) => {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      });
+      current = finalPath;
+      const fh = await fsp.open(tmpPath, 'wx', TMP_FILE_MODE);
+      try {
+        await fh.writeFile(data);
+        await syncFile(fh);
+      } finally {
+        await fh.close();
+      }
+      // Replacing is intended here: the marker's facts change (media kind, place, last check).
+      await fsp.rename(tmpPath, finalPath);
+      await fsyncDir(dir);
+    } catch (err) {
+      await removeFile(tmpPath).catch(() => undefined);
+      throw toBackendError(err, `writing app/${name}`, current);
+    }
+  }
+
+  async readAppFile(name: string): Promise<Buffer | undefined> {
+    checkAppFileName(name);
+    const path = join(this.location, 'app', name);
+    try {
+      return await fsp.readFile(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw toBackendError(err, `reading app/${name}`, path);
     }
   }
 
