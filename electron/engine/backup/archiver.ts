@@ -12,9 +12,9 @@ import { resolve } from 'node:path';
 import { ErrorCode, MamoriError } from '../../../shared/errors';
 import { createChunker, type Chunker } from '../chunker';
 import { systemClock, type Clock } from '../ports/clock';
-import { formatGoTime, parseGoTime, Repository, type ID, type Snapshot, type SnapshotWithId, type TreeNode } from '../repo';
+import { formatGoTime, parseGoTime, type ID, type Snapshot, type SnapshotWithId, type TreeNode } from '../repo';
 import { nodeFromPath } from './fsnode';
-import type { BackupOptions, BackupProgress, BackupResult, SourceError } from './types';
+import type { BackupOptions, BackupProgress, BackupResult, BackupTarget, SourceError } from './types';
 
 const READ_BLOCK = 1024 * 1024;
 const SLASH = Buffer.from('/');
@@ -69,7 +69,7 @@ class Run {
   private readonly chunker: Chunker;
   private readonly block = Buffer.allocUnsafe(READ_BLOCK);
 
-  constructor(readonly repo: Repository, readonly opts: BackupOptions) {
+  constructor(readonly repo: BackupTarget, readonly opts: BackupOptions) {
     this.chunker = createChunker(repo.config.chunkerPolynomial);
   }
 
@@ -267,7 +267,7 @@ async function scan(paths: string[], progress: BackupProgress, stop: { stopped: 
   progress.scanDone = true;
 }
 
-export async function backup(repo: Repository, opts: BackupOptions & { clock?: Clock }): Promise<BackupResult> {
+export async function backup(repo: BackupTarget, opts: BackupOptions & { clock?: Clock }): Promise<BackupResult> {
   if (opts.paths.length === 0) throw new MamoriError(ErrorCode.InvalidRequest, 'nothing to back up: give at least one folder or file');
   const targets = normalizeTargets(opts.paths);
   for (const t of targets) {

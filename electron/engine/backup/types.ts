@@ -1,5 +1,25 @@
 // What a backup run takes and reports. Progress goes through a callback (the engine never prints).
-import type { ID, SnapshotWithId } from '../repo/types';
+import type { SaveBlobResult } from '../repo';
+import type { BlobType, ID, Snapshot, SnapshotWithId, TreeNode } from '../repo/types';
+
+/**
+ * Where a backup run stores what it reads: one Repository, or a fan-out over several destinations
+ * that share a chunker polynomial (each file is then read and chunked once for all of them).
+ */
+export interface BackupTarget {
+  readonly config: { chunkerPolynomial: string };
+  loadIndex(): Promise<unknown>;
+  listSnapshots(): Promise<SnapshotWithId[]>;
+  /** True when every place the run writes to already holds the blob. */
+  hasBlob(type: BlobType, id: ID): boolean;
+  saveBlob(type: BlobType, plaintext: Buffer, knownId?: ID): Promise<SaveBlobResult>;
+  loadTree(id: ID): Promise<TreeNode[]>;
+  saveTree(nodes: TreeNode[]): Promise<ID>;
+  /** Waits for background writes to end, ignoring their errors (before giving up a lock). */
+  settle(): Promise<void>;
+  flush(): Promise<void>;
+  saveSnapshot(sn: Snapshot): Promise<ID>;
+}
 
 export interface BackupOptions {
   /** Folders and files to back up; made absolute. */

@@ -286,6 +286,42 @@ export class Repository implements LockStore {
     return problems;
   }
 
+  /**
+   * Finds packs that landed but that no index names (a run killed, a network drop or an unplugged
+   * drive between a pack upload and its index), reads their headers and indexes their blobs, so a
+   * resumed backup does not upload them again. The new index is written with the run's next flush.
+   * Packs whose header cannot be read are left alone (prune's business, not ours). Call after
+   * loadIndex, holding a lock.
+   */
+  async adoptUnindexedPacks(onPack?: (pack: ID) => void): Promise<{ packs: number; blobs: number }> {
+    const orphans: ID[] = [];
+    try {
+      for await (const f of this.backend.list('data')) {
+        if (!this.index.hasPack(f.name) && !this.unindexed.some((p) => p.id === f.name)) orphans.push(f.name);
+      }
+    } catch (e) {
+      throw mapBackendError(e, this.location);
+    }
+    let blobs = 0;
+    let packs = 0;
+    await mapLimit(orphans, 4, async (pack) => {
+      let entries: PackEntry[];
+      try {
+        ({ entries } = await this.loadPackHeader(pack));
+      } catch (e) {
+        if (e instanceof BackendError && (e.kind === 'transient' || e.kind === 'permission')) throw mapBackendError(e, this.location, `pack ${pack}`);
+        return;
+      }
+      for (const en of entries) this.index.add({ ...en, pack });
+      this.unindexed.push({ id: pack, blobs: entries.map((e) => ({ id: e.id, type: e.type, offset: e.offset, length: e.length, uncompressedLength: e.uncompressedLength })) });
+      this.unindexedBlobs += entries.length;
+      blobs += entries.length;
+      packs++;
+      onPack?.(pack);
+    });
+    return { packs, blobs };
+  }
+
   // ---- blobs -----------------------------------------------------------------------------------
 
   hasBlob(type: BlobType, id: ID): boolean {
