@@ -1,7 +1,21 @@
 // What every command gets: its parsed arguments, output, the interrupt signal, and helpers to open
 // the repository the same way everywhere (location, password, test-only KDF).
 import { ErrorCode, MamoriError } from '../../../shared/errors';
-import { openBackend, Repository, type KdfParams } from '../../engine/index';
+import {
+  EnvSecretStore,
+  KeyringSecretStore,
+  mamoriHome,
+  openLocation,
+  openStateDb,
+  PasswordFileStore,
+  Repository,
+  SecretChain,
+  StateStore,
+  type Backend,
+  type KdfParams,
+  type SecretStore,
+  type Services,
+} from '../../engine/index';
 import type { OptionDefs, ParsedArgs } from './args';
 import { InterruptedError, UsageError } from './errors';
 import type { Output, Streams } from './output';
@@ -97,10 +111,68 @@ export class Context {
     );
   }
 
+  /** Mamori's state (MAMORI_HOME or the app data folder), opened once per command. */
+  private services?: Services;
+
+  async state(): Promise<Services> {
+    if (this.services) return this.services;
+    const opened = openStateDb(mamoriHome(this.env));
+    this.defer(() => opened.db.close());
+    if (opened.movedAside) {
+      this.out.err(`warning: the state database was damaged; it was moved to ${opened.movedAside} and a new one started.`);
+      this.out.err('Your backups are untouched: add your destinations again ("mamori destination add") to see every restore point.');
+    }
+    const store = new StateStore(opened.db);
+    this.services = {
+      store,
+      secrets: await this.secretStore(),
+      ...(testKdf(this.env) ? { kdf: testKdf(this.env) } : {}),
+      onNewHostKey: (fp, host) => this.acceptHostKey(fp, host),
+    };
+    return this.services;
+  }
+
+  /** Environment first, then --password-file for repository passwords, then the desktop keyring if there is one. */
+  async secretStore(): Promise<SecretStore> {
+    const stores: SecretStore[] = [new EnvSecretStore(this.env)];
+    const file = this.args.str('password-file');
+    if (file) stores.push(new PasswordFileStore(file, (n) => n === 'repository-password' || n.endsWith('/password')));
+    if (this.env.MAMORI_NO_KEYRING !== '1' && (await KeyringSecretStore.available())) stores.push(new KeyringSecretStore());
+    return new SecretChain(stores);
+  }
+
+  /**
+   * SSH host keys are pinned on first use, as ssh does: the fingerprint is shown and remembered in
+   * the state database; a changed key is refused by the SFTP backend itself.
+   */
+  acceptHostKey(fingerprint: string, host: string): boolean {
+    this.out.err(`The SSH server ${host} presents the host key ${fingerprint}; Mamori will trust this key from now on.`);
+    this.out.err('If this is not the fingerprint your server administrator gave you, stop now and remove the destination.');
+    return this.env.MAMORI_SFTP_REFUSE_NEW_HOST_KEYS !== '1';
+  }
+
+  /** The backend of --repo in restic's location syntax; SFTP host keys are pinned in the state database. */
+  async openBackend(): Promise<Backend> {
+    const location = this.repoLocation();
+    const remote = /^(sftp|s3|rest|rclone):/.test(location);
+    const services = remote ? await this.state() : undefined;
+    const pins = services?.store.getSetting<Record<string, string>>('knownHosts') ?? {};
+    const { backend, hostKey } = await openLocation(location, {
+      secrets: services?.secrets ?? new EnvSecretStore(this.env),
+      ...(pins[location] ? { hostKey: pins[location] } : {}),
+      onNewHostKey: (fp, host) => this.acceptHostKey(fp, host),
+    });
+    this.defer(async () => {
+      const fp = hostKey?.();
+      if (services && fp && !pins[location]) services.store.setSetting('knownHosts', { ...pins, [location]: fp });
+      await backend.close();
+    });
+    return backend;
+  }
+
   /** Opens the repository named on the command line; its backend is closed when the command ends. */
   async openRepository(): Promise<Repository> {
-    const backend = openBackend(this.repoLocation());
-    this.defer(() => backend.close());
+    const backend = await this.openBackend();
     const password = await this.password(backend.location);
     this.throwIfAborted();
     return Repository.open(backend, password);

@@ -9,12 +9,15 @@ import { key } from './commands/key';
 import { ls } from './commands/ls';
 import { restore } from './commands/restore';
 import { snapshots } from './commands/snapshots';
+import { source } from './commands/source';
+import { status } from './commands/status';
+import { destination } from './commands/destination';
 import { unlock } from './commands/unlock';
 import { Context, type Command } from './context';
 import { EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, isAbortError, reportError, UsageError } from './errors';
 import { Output, type Streams } from './output';
 
-const COMMANDS: Command[] = [init, backup, snapshots, ls, restore, check, key, unlock];
+const COMMANDS: Command[] = [source, destination, backup, status, init, snapshots, ls, restore, check, key, unlock];
 const EXIT_EPIPE = 141; // 128 + SIGPIPE, what a shell reports for `... | head`
 
 export function globalHelp(): string {
@@ -30,7 +33,7 @@ Global options:
 ${describeOptions(GLOBAL_OPTIONS)}
       --version            print the version
 
-Environment: MAMORI_REPOSITORY, MAMORI_PASSWORD, MAMORI_NEW_PASSWORD, MAMORI_DEBUG=1 (stack traces).
+Environment: MAMORI_HOME (state folder), MAMORI_REPOSITORY, MAMORI_PASSWORD, MAMORI_NEW_PASSWORD,\nAWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, MAMORI_SFTP_PASSWORD, MAMORI_DEBUG=1 (stack traces).
 Run "mamori COMMAND --help" for a command's options.
 `;
 }

@@ -1,5 +1,5 @@
 // mamori init: create a new repository (restic format version 2) at --repo.
-import { openBackend, Repository } from '../../../engine/index';
+import { Repository } from '../../../engine/index';
 import { commandHelp } from '../args';
 import { testKdf, type Command } from '../context';
 import { EXIT_OK } from '../errors';
@@ -15,8 +15,7 @@ The password comes from --password-file, MAMORI_PASSWORD, or is asked twice on a
     {},
   ),
   async run(ctx) {
-    const backend = openBackend(ctx.repoLocation());
-    ctx.defer(() => backend.close());
+    const backend = await ctx.openBackend();
     const password = await ctx.password(backend.location, true);
     ctx.throwIfAborted();
     const repo = await Repository.init(backend, password, { version: 2, kdf: testKdf(ctx.env) });
