@@ -10,6 +10,7 @@ import { runBackupJob, type JobDestination } from '../../electron/engine/jobs/ba
 import { Repository } from '../../electron/engine/repo';
 import { LocalBackend } from '../../electron/engine/storage';
 import type { Backend } from '../../electron/engine/storage';
+import { FaultyBackend } from '../../electron/engine/storage/faulty';
 import { diffManifests, manifest } from '../helpers/manifest';
 import { resticOk, tempDir, TEST_KDF } from '../helpers/restic';
 import { makeSourceTree, pseudoRandom } from '../helpers/source-tree';
@@ -119,8 +120,12 @@ test('a transient failure is retried after a back-off; a destination added later
     name: 'b',
     open: async () => {
       opens++;
-      // The first attempt finds the NAS unreachable.
-      if (opens === 1) return Repository.open(new LocalBackend(join(dir, 'not-mounted-yet')), PW);
+      // The first attempt finds the NAS unreachable (network down: transient errors).
+      if (opens === 1) {
+        const down = new FaultyBackend(new LocalBackend(join(dir, 'b')));
+        down.unplug();
+        return Repository.open(down, PW);
+      }
       return Repository.open(new LocalBackend(join(dir, 'b')), PW);
     },
   };

@@ -123,9 +123,10 @@ export async function runBackupJob(destinations: JobDestination[], opts: BackupJ
   let fatal: unknown;
 
   let todo = destinations;
+  const absent = new Set<string>();
   for (let attempt = 1; attempt <= 1 + retries && todo.length > 0; attempt++) {
     if (attempt > 1) await sleep(delay(attempt - 1), opts.signal);
-    const pass = await runPass(todo, attempt, opts, outcomes);
+    const pass = await runPass(todo, attempt, opts, outcomes, absent);
     if (pass.result) {
       last = {
         filesNew: pass.result.filesNew,
@@ -140,10 +141,9 @@ export async function runBackupJob(destinations: JobDestination[], opts: BackupJ
       fatal = pass.fatal;
       break;
     }
-    todo = todo.filter((d) => {
-      const o = outcomes.get(d.id)!;
-      return o.status === 'pending';
-    });
+    // A destination that is simply not there (drive unplugged, share not mounted) waits for its
+    // return rather than for a timer; one that dropped out mid-run (network) is tried again.
+    todo = todo.filter((d) => outcomes.get(d.id)!.status === 'pending' && !absent.has(d.id));
     if (opts.signal?.aborted) break;
   }
   if (fatal) throw fatal;
@@ -155,6 +155,7 @@ async function runPass(
   attempt: number,
   opts: BackupJobOptions,
   outcomes: Map<string, DestinationOutcome>,
+  absent: Set<string>,
 ): Promise<{ result?: BackupResult; fatal?: unknown }> {
   const settle = (id: string, patch: Partial<DestinationOutcome>): void => {
     const o = outcomes.get(id)!;
@@ -172,6 +173,7 @@ async function runPass(
       opened.push({ dest, repo, lock });
     } catch (e) {
       if (repo) await dest.close?.(repo).catch(() => undefined);
+      if (isMamoriError(e) && (e.code === ErrorCode.NotARepository || e.code === ErrorCode.RepositoryMissing)) absent.add(dest.id);
       settle(dest.id, { status: isTransient(e) ? 'pending' : 'failed', error: describe(e) });
     }
   }));

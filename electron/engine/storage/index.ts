@@ -4,3 +4,11 @@
 export { BackendError } from './backend';
 export type { Backend, BackendErrorKind, FileInfo, FileType, Handle } from './backend';
 export { LocalBackend, classifyErrno, toBackendError } from './local';
+export { RetryBackend, RetryAbortedError } from './retry';
+export type { RetryOptions } from './retry';
+export { FaultyBackend } from './faulty';
+export type { FaultyOptions, FaultRule } from './faulty';
+export { S3Backend } from './s3';
+export type { S3BackendOptions } from './s3';
+export { parseLocation } from './location';
+export type { Location } from './location';
