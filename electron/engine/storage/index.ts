@@ -12,3 +12,7 @@ export { S3Backend } from './s3';
 export type { S3BackendOptions } from './s3';
 export { parseLocation } from './location';
 export type { Location } from './location';
+export { RestBackend } from './rest';
+export type { RestBackendOptions } from './rest';
+export { RcloneBackend } from './rclone';
+export type { RcloneBackendOptions } from './rclone';
