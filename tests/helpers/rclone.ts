@@ -18,6 +18,8 @@ export interface RcloneRestServerOptions {
   /** Basic auth (rclone --user/--pass). */
   user?: string;
   pass?: string;
+  /** Listen on this port (to restart a server where its clients expect it); default: any free port. */
+  port?: number;
 }
 
 function answers(url: string): Promise<boolean> {
@@ -31,7 +33,7 @@ function answers(url: string): Promise<boolean> {
 }
 
 export async function startRcloneRestServer(opts: RcloneRestServerOptions): Promise<RcloneRestServer> {
-  const args = ['serve', 'restic', '--addr', '127.0.0.1:0'];
+  const args = ['serve', 'restic', '--addr', `127.0.0.1:${opts.port ?? 0}`];
   if (opts.appendOnly) args.push('--append-only');
   if (opts.user !== undefined) args.push('--user', opts.user);
   if (opts.pass !== undefined) args.push('--pass', opts.pass);

@@ -16,3 +16,5 @@ export { RestBackend } from './rest';
 export type { RestBackendOptions } from './rest';
 export { RcloneBackend } from './rclone';
 export type { RcloneBackendOptions } from './rclone';
+export { SftpBackend } from './sftp';
+export type { SftpBackendOptions, HostKeyPolicy } from './sftp';

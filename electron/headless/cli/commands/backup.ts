@@ -13,6 +13,7 @@ import { formatBytes, formatDuration, plural, shortId } from '../output';
 const options: OptionDefs = {
   source: { type: 'string', multiple: true, arg: 'NAME', help: 'without --repo: only this source (repeatable; default all)' },
   to: { type: 'string', multiple: true, arg: 'DEST', help: 'without --repo: only this destination (repeatable; default all of the source\'s)' },
+  retries: { type: 'string', arg: 'N', help: 'without --repo: passes for destinations that dropped out mid-run (default 2, after 30 s and 2 min)' },
   tag: { type: 'string', multiple: true, arg: 'TAG', help: 'add a tag to the snapshot ("a,b" adds two)' },
   host: { type: 'string', arg: 'HOST', help: 'host name recorded in the snapshot (default: this computer\'s)' },
 };
@@ -133,6 +134,9 @@ async function backupAllSources(ctx: Context): Promise<number> {
     if (!d) throw new MamoriError(ErrorCode.InvalidRequest, `no destination named "${ref}"`, { subject: ref, hint: 'See "mamori destination list".' });
     return d.id;
   });
+  const retriesArg = ctx.args.str('retries');
+  const retries = retriesArg === undefined ? undefined : Number(retriesArg);
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0 || retries > 10)) throw ctx.usage('--retries must be a whole number from 0 to 10');
   let problems = 0;
   const summaries: unknown[] = [];
   for (const src of sources) {
@@ -142,6 +146,7 @@ async function backupAllSources(ctx: Context): Promise<number> {
     if (!ctx.json && !ctx.out.quiet) ctx.out.text(`${src.name}: backing up ${src.paths.join(', ')}`);
     const { jobId, result } = await backupSource(s, src, {
       ...(to.length ? { to } : {}),
+      ...(retries !== undefined ? { retries } : {}),
       signal: ctx.signal,
       onDestination: (o) => {
         if (o.status !== 'ok' && o.error && !ctx.json) ctx.out.err(`${src.name} -> ${o.name}: ${o.status === 'pending' ? 'will retry' : 'failed'}: ${o.error.message}`);
