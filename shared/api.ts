@@ -63,6 +63,8 @@ export const schemas = {
     format: z.enum(['zip', 'tar.gz']),
     target: absPath,
   }).strict(),
+  /** Pause background work until a time (ISO), or resume with null. */
+  setPaused: z.object({ until: z.string().datetime({ offset: true }).nullable() }).strict(),
   getSettings: z.object({}).strict(),
   updateSettings: z.object({
     language: z.enum(['auto', 'en', 'ja']).optional(),
@@ -109,6 +111,7 @@ export interface Overview {
   warnings: Warning[];
   running: RunningJob[];
   paused: boolean;
+  pausedUntil?: string;
 }
 
 /** A snapshot, shown once however many destinations hold it. */
@@ -173,6 +176,7 @@ export interface ApiResults {
   versions: FileVersion[];
   restore: { jobId: number; target: string };
   exportArchive: { jobId: number; target: string };
+  setPaused: { paused: boolean; until?: string };
   getSettings: Settings;
   updateSettings: Settings;
 }

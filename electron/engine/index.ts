@@ -91,3 +91,9 @@ export { runBackupJob } from './jobs/backup-job';
 export type { JobDestination, DestinationOutcome, BackupJobOptions, BackupJobProgress, BackupJobResult } from './jobs/backup-job';
 export { FanOut } from './fanout/fanout';
 export { destinationWarnings, protectionReport } from './health';
+
+// ---- the app behind the UI (Electron IPC and the headless server wrap the same service) ---------
+export { createAppService, MemorySecretStore } from './app/app-service';
+export type { AppService, AppServiceOptions, CatalogPort } from './app/app-service';
+export { restoreAction, freeSiblingName } from './app/restore-actions';
+export { exportArchive } from './app/export-archive';

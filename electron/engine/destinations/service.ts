@@ -252,6 +252,8 @@ export async function openDestination(s: Services, rec: DestinationRecord, signa
 export interface BackupSourceOptions extends Omit<BackupJobOptions, 'paths' | 'hostname' | 'clock'> {
   /** Only these destinations (IDs); default: all of the source's. */
   to?: string[];
+  /** Called with the job's ID in the history as soon as it is recorded. */
+  onJobStarted?: (jobId: number) => void;
 }
 
 export async function backupSource(s: Services, source: SourceRecord, opts: BackupSourceOptions = {}): Promise<{ jobId: number; result: BackupJobResult }> {
@@ -274,6 +276,7 @@ export async function backupSource(s: Services, source: SourceRecord, opts: Back
     close: (repo) => repo.backend.close(),
   }));
   const jobId = s.store.startJob('backup', source.id, dests.map((d) => d.id));
+  opts.onJobStarted?.(jobId);
   let result: BackupJobResult;
   try {
     result = await runBackupJob(jobDests, {
