@@ -103,6 +103,18 @@ describe('fan-out to local, SFTP, S3 and append-only REST', { skip, timeout: 600
     assert.deepEqual(outcome.map((o) => [o.name, o.status]), [['USB', 'ok'], ['NAS', 'ok'], ['Cloud', 'ok'], ['Office server', 'ok']]);
     for (const name of ['local', 'sftp', 's3', 'rest']) checkAndRestore(name, 'first');
 
+    // --repo takes restic's location syntax for the remote kinds too.
+    for (const loc of [locations.s3, locations.rest]) {
+      const snaps = JSON.parse((await cliOk(['snapshots', '--repo', loc, '--json'], env)).stdout);
+      assert.equal(snaps.length, 1, loc);
+      assert.deepEqual(snaps[0].paths, [src()]);
+    }
+    const sftpRepo = `sftp://${sshd.user}@127.0.0.1:${sshd.port}/${join(sshd.root, 'laptop')}`;
+    const ls = await cli(['ls', '--repo', sftpRepo, 'latest', src()], { ...env, MAMORI_SFTP_PASSWORD: undefined as unknown as string });
+    // No key file is given on the command line, so SFTP logins need a password: the error says how to give one.
+    assert.equal(ls.code, 1);
+    assert.match(ls.stderr, /MAMORI_SFTP_PASSWORD|--key-file/);
+
     const st = JSON.parse((await cli(['status', '--json'], env)).stdout);
     assert.equal(st.sources[0].currentCopies, 4);
     assert.equal(st.sources[0].rule321.holds, true);
