@@ -13,11 +13,20 @@ import { source } from './commands/source';
 import { status } from './commands/status';
 import { destination } from './commands/destination';
 import { unlock } from './commands/unlock';
-import { Context, type Command } from './context';
+import { Context, testKdf, type Command } from './context';
+import { createAppService, mamoriHome } from '../../engine/index';
+import { makeServeCommand } from '../server/serve-command';
 import { EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, isAbortError, reportError, UsageError } from './errors';
 import { Output, type Streams } from './output';
 
-const COMMANDS: Command[] = [source, destination, backup, status, init, snapshots, ls, restore, check, key, unlock];
+/** mamori serve: the UI and API for a browser, backed by the same app service as the desktop app. */
+const serve = makeServeCommand(async (ctx) => {
+  const kdf = testKdf(ctx.env);
+  const app = await createAppService({ home: mamoriHome(ctx.env), env: ctx.env, ...(kdf ? { kdf } : {}) });
+  return { handler: app, dispose: () => app.close() };
+});
+
+const COMMANDS: Command[] = [source, destination, backup, status, serve, init, snapshots, ls, restore, check, key, unlock];
 const EXIT_EPIPE = 141; // 128 + SIGPIPE, what a shell reports for `... | head`
 
 export function globalHelp(): string {
