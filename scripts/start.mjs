@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // `npm start`: launch the Electron app when its binary is available. Electron 45 downloads its binary
 // on first use, not at install time, so on a machine without internet access the binary is missing;
-// then say so plainly and point at what works without it.
+// then say so plainly and serve the same UI to a browser instead (the headless server).
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -41,13 +42,13 @@ if (bin) {
   console.log([
     'Mamori: the Electron desktop app cannot start here: Electron\'s binary is not installed',
     '(it is downloaded on first use, and this machine cannot reach the download server).',
+    'Starting the same user interface in your browser instead (mamori serve, on 127.0.0.1 only).',
+    'Open the address below; it carries a one-time token, so do not share it. Ctrl-C stops Mamori.',
     '',
-    'The backup engine works without it. Use the command line, for example:',
-    '  npx mamori init --repo /path/to/backup',
-    '  npx mamori backup --repo /path/to/backup ~/Documents',
-    '  npx mamori --help',
-    '',
-    'The same user interface served to your browser (the headless server) arrives with the desktop-app work.',
   ].join('\n'));
-  process.exit(0);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const child = spawn(process.execPath, [join(root, 'bin', 'mamori.mjs'), 'serve', ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Ctrl-C reaches the child through the terminal; pass on a plain kill too.
+  for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code) => process.exit(code ?? 0));
 }

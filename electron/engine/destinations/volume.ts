@@ -14,6 +14,11 @@ export interface Mount {
   dev: string;
   /** Filesystem UUID if known. */
   uuid?: string;
+  /**
+   * The folder of the filesystem that is mounted there ("/" for the whole volume; "/backup" for a
+   * bind mount of that folder), so that paths are kept relative to the volume's root, not the mount.
+   */
+  root?: string;
 }
 
 /** Undoes mountinfo's octal escapes (\040 for a space). */
@@ -29,7 +34,7 @@ export function parseMountinfo(text: string, uuids: Map<string, string>): Mount[
     if (f.length < 5) continue;
     const dev = f[2];
     const point = unescapeMount(f[4]);
-    out.push({ point, dev, uuid: uuids.get(dev) });
+    out.push({ point, dev, uuid: uuids.get(dev), root: unescapeMount(f[3]) });
   }
   return out;
 }
@@ -69,8 +74,10 @@ export function mountOf(path: string, mounts: Mount[]): Mount | undefined {
   let best: Mount | undefined;
   for (const m of mounts) {
     const rel = relative(m.point, path);
-    const inside = rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
-    if (inside && (!best || m.point.length > best.point.length)) best = m;
+    // "..backup" is a folder inside the mount; only ".." itself or "../" leads out of it.
+    const inside = rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+    // On equal points the later line wins: it was mounted over the earlier one and is what the path shows.
+    if (inside && (!best || m.point.length >= best.point.length)) best = m;
   }
   return best;
 }
@@ -85,10 +92,24 @@ export function volumeIdentity(path: string, mounts: Mount[] = currentMounts()):
   }
   const m = mountOf(real, mounts);
   if (!m?.uuid) return {};
-  return { volumeUuid: m.uuid, volumePath: relative(m.point, real).split(sep).join('/') };
+  const inMount = relative(m.point, real).split(sep).filter(Boolean);
+  return { volumeUuid: m.uuid, volumePath: [...rootParts(m), ...inMount].join('/') };
+}
+
+function rootParts(m: Mount): string[] {
+  return (m.root ?? '/').split('/').filter(Boolean);
 }
 
 /** Where the same volume's repository folder is now, for each mount of that UUID (usually one). */
 export function candidatePaths(volumeUuid: string, volumePath: string, mounts: Mount[] = currentMounts()): string[] {
-  return mounts.filter((m) => m.uuid === volumeUuid).map((m) => join(m.point, ...volumePath.split('/').filter(Boolean)));
+  const want = volumePath.split('/').filter(Boolean);
+  const out: string[] = [];
+  for (const m of mounts) {
+    if (m.uuid !== volumeUuid) continue;
+    // A bind mount of another folder of the volume does not show the repository folder.
+    const root = rootParts(m);
+    if (root.length > want.length || root.some((p, i) => p !== want[i])) continue;
+    out.push(join(m.point, ...want.slice(root.length)));
+  }
+  return out;
 }

@@ -99,18 +99,17 @@ export class EncryptedDbSecretStore implements SecretStore {
   readonly label = 'app secret store';
   readonly writable = true;
   constructor(private readonly db: Db, private readonly cipher: PlatformCipher) {}
-  get(name: string): Promise<string | undefined> {
+  // async, so that a cipher or database failure rejects the promise instead of throwing past a .catch().
+  async get(name: string): Promise<string | undefined> {
     const r = this.db.prepare('SELECT ciphertext FROM secrets WHERE name = ?').get(name) as { ciphertext: Buffer } | undefined;
-    return Promise.resolve(r ? this.cipher.decrypt(r.ciphertext) : undefined);
+    return r ? this.cipher.decrypt(r.ciphertext) : undefined;
   }
-  set(name: string, value: string): Promise<void> {
+  async set(name: string, value: string): Promise<void> {
     this.db.prepare('INSERT INTO secrets (name, ciphertext) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET ciphertext = excluded.ciphertext')
       .run(name, this.cipher.encrypt(value));
-    return Promise.resolve();
   }
-  delete(name: string): Promise<void> {
+  async delete(name: string): Promise<void> {
     this.db.prepare('DELETE FROM secrets WHERE name = ?').run(name);
-    return Promise.resolve();
   }
 }
 

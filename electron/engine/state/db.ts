@@ -8,6 +8,7 @@
 // Migrations are numbered and run in order inside one transaction each (PRAGMA user_version).
 
 import Database from 'better-sqlite3';
+import { ErrorCode, MamoriError } from '../../../shared/errors';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -92,9 +93,11 @@ export const MIGRATIONS: string[] = [
 export function mamoriHome(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string {
   if (env.MAMORI_HOME) return env.MAMORI_HOME;
   const home = homedir();
-  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Mamori');
+  // An empty variable counts as unset (XDG Base Directory spec): otherwise the database would land
+  // in a relative "mamori" folder under whatever the current directory happens to be.
+  if (platform === 'win32') return join(env.APPDATA || join(home, 'AppData', 'Roaming'), 'Mamori');
   if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'Mamori');
-  return join(env.XDG_DATA_HOME ?? join(home, '.local', 'share'), 'mamori');
+  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'mamori');
 }
 
 export interface OpenedDb {
@@ -107,7 +110,9 @@ export interface OpenedDb {
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new Error(`the state database is from a newer Mamori (schema ${current}, this one knows ${MIGRATIONS.length}); update Mamori`);
+    throw new MamoriError(ErrorCode.UnsupportedVersion, `the state database is from a newer Mamori (schema ${current}, this one knows ${MIGRATIONS.length}): update Mamori`, {
+      hint: 'Update Mamori. Your backups are not affected.',
+    });
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {

@@ -66,6 +66,9 @@ export class StateStore {
     if (this.findSource(s.name)) {
       throw new MamoriError(ErrorCode.InvalidRequest, `a source named "${s.name}" already exists`, { subject: s.name, hint: 'Choose another name with --name.' });
     }
+    for (const d of s.destinationIds ?? []) {
+      if (!this.getDestination(d)) throw new MamoriError(ErrorCode.InvalidRequest, `no destination ${d}`, { subject: d, hint: 'See the list of destinations.' });
+    }
     const id = randomUUID();
     this.db.transaction(() => {
       this.db.prepare('INSERT INTO sources (id, name, kind, paths, excludes, created_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -174,12 +177,19 @@ export class StateStore {
       name: 'name', location: 'location', mediaKind: 'media_kind', place: 'place', firstUse: 'first_use', purchased: 'purchased',
       hostKey: 'host_key', lastConnected: 'last_connected', volumeUuid: 'volume_uuid', volumePath: 'volume_path', appendOnly: 'append_only',
     };
-    for (const [k, v] of Object.entries(patch)) {
-      const col = cols[k];
-      if (!col) continue;
-      const value = typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
-      this.db.prepare(`UPDATE destinations SET ${col} = ? WHERE id = ?`).run(value, id);
+    // Names stay unique ignoring case, as addDestination keeps them, or finding "usb" would be ambiguous.
+    const other = patch.name !== undefined ? this.findDestination(patch.name) : undefined;
+    if (other && other.id !== id) {
+      throw new MamoriError(ErrorCode.InvalidRequest, `a destination named "${other.name}" already exists`, { subject: patch.name, hint: 'Choose another name.' });
     }
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(patch)) {
+        const col = cols[k];
+        if (!col) continue;
+        const value = typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null);
+        this.db.prepare(`UPDATE destinations SET ${col} = ? WHERE id = ?`).run(value, id);
+      }
+    })();
   }
 
   /** Forgets a destination. Nothing on the destination itself is touched. */
@@ -271,11 +281,15 @@ export class StateStore {
     return opt(r.at);
   }
 
-  /** Destinations whose last job ended pending (unreachable): they are owed a run. */
+  /**
+   * Destinations whose last job ended pending (unreachable): they are owed a run. Job history
+   * outlives a forgotten destination, so only destinations still known are returned.
+   */
   pendingDestinations(): string[] {
     const rows = this.db.prepare(`SELECT jd.destination_id AS d, jd.status AS s FROM job_destinations jd
       JOIN (SELECT destination_id, max(job_id) AS j FROM job_destinations GROUP BY destination_id) last
-      ON last.destination_id = jd.destination_id AND last.j = jd.job_id`).all() as { d: string; s: string }[];
+      ON last.destination_id = jd.destination_id AND last.j = jd.job_id
+      WHERE jd.destination_id IN (SELECT id FROM destinations)`).all() as { d: string; s: string }[];
     return rows.filter((r) => r.s === 'pending').map((r) => r.d);
   }
 

@@ -20,8 +20,21 @@ export type Location =
 
 const OTHER_RESTIC_SCHEMES = ['b2', 'azure', 'gs', 'swift'];
 
+/**
+ * The location with any password in it masked, so that an error can quote what the user typed: the
+ * userinfo of a URL form (the last "@" before the first "/" ends it, as in URL parsing) and the
+ * user part of the short forms (sftp:user:pw@host:/path, s3:key:secret@host/bucket).
+ */
+function redact(location: string): string {
+  const mask = (userinfo: string) => userinfo.replace(/:.*$/s, ':***');
+  return location
+    .replace(/^(.*?\/\/)([^/?#]*)@/s, (_, head: string, userinfo: string) => `${head}${mask(userinfo)}@`)
+    .replace(/^([a-z0-9]+:)(?!\/\/)([^/]*)@/, (_, head: string, userinfo: string) => `${head}${mask(userinfo)}@`);
+}
+
 function bad(location: string, why: string, hint: string): MamoriError {
-  return new MamoriError(ErrorCode.InvalidRequest, `"${location}" is not a repository location: ${why}`, { subject: location, hint });
+  const shown = redact(location);
+  return new MamoriError(ErrorCode.InvalidRequest, `"${shown}" is not a repository location: ${why}`, { subject: shown, hint });
 }
 
 function parseSftp(location: string, rest: string): Location {
@@ -45,6 +58,7 @@ function parseSftp(location: string, rest: string): Location {
   const m = /^(?:([^@/]+)@)?(\[[^\]]+\]|[^:/]+):(.*)$/.exec(rest);
   if (!m) throw bad(location, 'expected sftp:user@host:/path', 'Write it as sftp:user@host:/path.');
   const [, user, rawHost, path] = m;
+  if (user?.includes(':')) throw bad(location, 'passwords do not belong in the location', 'Give the password when asked, or use a key.');
   if (!path) throw bad(location, 'no folder on the server', 'Add the folder, e.g. sftp:user@host:/srv/backup.');
   const host = rawHost.replace(/^\[(.*)\]$/, '$1');
   return { kind: 'sftp', user, host, port: 22, path, display: `sftp:${user ? `${user}@` : ''}${rawHost}:${path}` };
@@ -118,8 +132,8 @@ export function parseLocation(location: string): Location {
       return { kind: 'rclone', remote: rest, display: location };
     default:
       if (OTHER_RESTIC_SCHEMES.includes(scheme)) {
-        throw new MamoriError(ErrorCode.InvalidRequest, `${scheme}: repositories are not supported by Mamori (${location})`, {
-          subject: location,
+        throw new MamoriError(ErrorCode.InvalidRequest, `${scheme}: repositories are not supported by Mamori (${redact(location)})`, {
+          subject: redact(location),
           hint: `Reach the same storage through rclone (rclone:remote:path) or its S3-compatible endpoint (s3:).`,
         });
       }
