@@ -29,6 +29,7 @@ import type { KdfParams, Repository, SnapshotWithId, TreeNode } from '../repo';
 import { EncryptedDbSecretStore, EnvSecretStore, KeyringSecretStore, SECRET, SecretChain, type PlatformCipher, type SecretStore } from '../secrets/secret-store';
 import { openStateDb } from '../state/db';
 import { StateStore } from '../state/store';
+import { Catalog } from '../catalog';
 import { exportArchive } from './export-archive';
 import { etaSeconds, RateMeter } from './progress-rate';
 import { restoreAction } from './restore-actions';
@@ -101,7 +102,7 @@ export async function createAppService(o: AppServiceOptions): Promise<AppService
   stores.push(new MemorySecretStore());
   const secrets = new SecretChain(stores);
   const services: Services = { store, secrets, clock, ...(o.hostname ? { hostname: o.hostname } : {}), ...(o.kdf ? { kdf: o.kdf } : {}) };
-  const catalog = o.openCatalog?.(join(o.home, 'catalog.db'));
+  const catalog: CatalogPort = (o.openCatalog ?? ((path: string) => new Catalog(path, { destinationName: (id) => store.getDestination(id)?.name })))(join(o.home, 'catalog.db'));
   const events = new EventEmitter();
   const emit = (e: MamoriEvent): void => void events.emit('event', e);
   const running = new Map<number, RunningJob>();

@@ -365,8 +365,22 @@ export async function statusReport(s: Services, opts: { probe?: boolean } = {}):
   const facts = new Map(dests.map((d) => [d.id, destinationFacts(s, d, connected.get(d.id) ?? false)]));
   const thresholds = s.store.getSetting<Record<string, unknown>>('healthThresholds');
   const warnings: Warning[] = [];
+  const pending = new Set(s.store.pendingDestinations());
   const destOut = dests.map((d) => {
     const w = destinationWarnings(facts.get(d.id)!, at, thresholds ?? undefined);
+    // Reached by no backup since the last attempt: say so now, not only after days without a copy.
+    if (pending.has(d.id) && !connected.get(d.id) && !w.some((x) => x.code === 'not-connected')) {
+      w.unshift({
+        destinationId: d.id,
+        code: 'not-connected',
+        severity: 'warning',
+        params: { name: d.name, location: d.location },
+        text: `${d.name} could not be reached during the last backup, so its copy is falling behind.`,
+        action: d.kind === 'local'
+          ? `Connect the drive or mount the folder (${d.location}); Mamori catches the copy up on the next backup.`
+          : `Check the network connection to ${d.location}; Mamori catches the copy up on the next backup.`,
+      });
+    }
     warnings.push(...w);
     return { ...d, connected: connected.get(d.id) ?? false, warnings: w };
   });
